@@ -2,7 +2,7 @@
 
 This module is the public surface for adapter writers::
 
-    from adapters import Adapter, AdapterOptions, RawRecord, RecordProblem, registry
+    import adapters
 
     cls = adapters.get("csv")            # the adapter class of a kind
     adapter = cls(cls.Options(path="/drops/*.csv"), source="milano-welfare")
@@ -14,11 +14,11 @@ deployment never imports zeep or fhir.resources. Other packages add kinds throug
 ``lgnet.adapters`` entry-point group (see :mod:`adapters.registry`).
 """
 
-from adapters import registry
 from adapters.base import Adapter, AdapterOptions, RawRecord
 from adapters.circuit import CircuitBreaker, CircuitBreakers, CircuitOpenError, CircuitState
 from adapters.errors import FatalSourceError, RecordProblem, RetriableSourceError, SourceError
 from adapters.registry import get, kinds, register
+from adapters.registry import register_builtin as _register_builtin
 from adapters.retry import RetryOptions, RetryPolicy
 
 __all__ = [
@@ -38,7 +38,6 @@ __all__ = [
     "get",
     "kinds",
     "register",
-    "registry",
 ]
 
 for _kind, _target in (
@@ -48,5 +47,5 @@ for _kind, _target in (
     ("fhir_r4", "adapters.fhir_r4:FhirR4Adapter"),
     ("anpr", "adapters.anpr:AnprAdapter"),
 ):
-    registry.register_builtin(_kind, _target)
+    _register_builtin(_kind, _target)
 del _kind, _target
