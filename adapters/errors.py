@@ -52,6 +52,12 @@ class RecordProblem(SourceError):
         self.position = position
         self.field = field
         self.reason = message
-        where = ", ".join(p for p in (f"record {position}" if position else None,
-                                      f"field {field}" if field else None) if p)
+        where = ", ".join(
+            p
+            for p in (
+                f"record {position}" if position else None,
+                f"field {field}" if field else None,
+            )
+            if p
+        )
         super().__init__(f"{where}: {message}" if where else message, source=source)

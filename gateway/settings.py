@@ -17,6 +17,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 # Development defaults. Public on purpose: they are refused outside development.
 DEV_PSEUDONYM_KEY = "dev-only-pseudonym-key-do-not-use-in-production"
 DEV_QUARANTINE_KEY = "ZGV2LW9ubHktcXVhcmFudGluZS1rZXktMzJieXRlcyE="  # 32 bytes, base64
+DEV_SIGNING_KEY_SECRET = "dev-only-signing-key-secret-do-not-use-in-production"  # noqa: S105
 
 ENV_PREFIX = "LGNET_"
 
@@ -49,6 +50,19 @@ class Settings(BaseSettings):
     token_ttl_seconds: int = Field(600, ge=60, le=86400)
     signing_key_file: Path | None = None
     trusted_issuers: list[dict[str, Any]] = Field(default_factory=list)
+    # Encrypts the token signing keys kept in the database (unused with signing_key_file);
+    # the development value is refused outside development when the API starts.
+    signing_key_secret: SecretStr = SecretStr(DEV_SIGNING_KEY_SECRET)
+    token_leeway_seconds: int = Field(30, ge=0, le=300)
+    idempotency_ttl_hours: int = Field(24, ge=1)
+    # Scheduled source pulls inside the API process (gateway.sync.scheduler); `lgnet serve`
+    # turns them on unless LGNET_SCHEDULER=off.
+    scheduler: Literal["on", "off"] = "off"
+    # Sync engine (gateway.sync): where source definitions live (default: the mappings
+    # package's own folder), records per transaction, sources pulled at once by the scheduler.
+    mappings_dir: Path | None = None
+    sync_batch_size: int = Field(5000, ge=1, le=100_000)
+    sync_workers: int = Field(4, ge=1, le=64)
 
     # HTTP limits (BRIEF §13).
     max_body_bytes: int = Field(10 * 1024 * 1024, ge=1024)

@@ -1,4 +1,4 @@
-"""Alembic environment: the engine comes from ``config.attributes`` (see gateway.storage.migrate)."""
+"""Alembic environment; the engine comes from ``config.attributes`` (gateway.storage.migrate)."""
 
 from __future__ import annotations
 
