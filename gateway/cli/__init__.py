@@ -18,8 +18,21 @@ app = typer.Typer(
 
 # (module, group name or None for top-level commands). Only modules whose commands work.
 _GROUPS: list[tuple[str, str | None]] = [
+    ("gateway.cli.demo", None),
     ("gateway.cli.db", "db"),
     ("gateway.cli.schema", "schema"),
+    ("gateway.cli.mapping", "mapping"),
+    ("gateway.cli.adapter", "adapter"),
+    ("gateway.cli.keys", "keys"),
+    ("gateway.cli.serve", None),
+    ("gateway.cli.clients", "clients"),
+    ("gateway.cli.signing", "signing-keys"),
+    ("gateway.cli.audit", "audit"),
+    ("gateway.cli.openapi", "openapi"),
+    ("gateway.cli.sync", None),
+    ("gateway.cli.simulate", None),
+    ("gateway.cli.quarantine", "quarantine"),
+    ("gateway.cli.summaries", None),
 ]
 
 for _module, _name in _GROUPS:

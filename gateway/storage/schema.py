@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from sqlalchemy import MetaData
 
-from gateway.storage import tables  # noqa: F401
+import gateway.storage.auth
+import gateway.storage.summaries  # noqa: F401
+from gateway.storage import identity, linkage, sync, tables  # noqa: F401
 from gateway.storage.base import Base
 
 

@@ -109,6 +109,9 @@ class SourceRecordRow(Base):
     source_updated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     deleted: Mapped[bool] = mapped_column(Boolean, default=False)
     received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # What this record contributes to its case, generalised (gateway.sync.cases): no name,
+    # identifier or date of birth, so a changed or deleted record can recompute its case.
+    contribution: Mapped[dict[str, object] | None] = mapped_column(JSON)
 
     __table_args__ = (UniqueConstraint("city", "source", "record_key"),)
 
@@ -129,6 +132,8 @@ class QuarantineRow(Base):
     reason: Mapped[str] = mapped_column(String(400))
     payload: Mapped[bytes | None] = mapped_column(LargeBinary)  # AES-GCM nonce + ciphertext
     key_id: Mapped[str | None] = mapped_column(String(40))
+    # Keyed hash of the payload: the same bad record sent again is not quarantined twice.
+    payload_hash: Mapped[str | None] = mapped_column(String(64), index=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     replayed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
