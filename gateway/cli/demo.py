@@ -26,7 +26,7 @@ from sqlalchemy import Engine, select
 
 from adapters.simulators.cities import systems
 from adapters.simulators.fleet import Fleet
-from gateway.cli.summaries import _kpi_tables, _progress_table
+from gateway.cli.summaries import kpi_tables, progress_table
 from gateway.privacy.pseudonyms import Pseudonymiser
 from gateway.settings import Settings, load_settings
 from gateway.storage import make_engine, upgrade
@@ -209,9 +209,9 @@ def demo_command(
         engine.dispose()
 
     console.print(_results_table(results))
-    for table in _kpi_tables(summary):
+    for table in kpi_tables(summary):
         console.print(table)
-    console.print(_progress_table(summary))
+    console.print(progress_table(summary))
     console.print(
         f"Linkage against the ground truth: {quality.records:,} records of {quality.people:,} "
         f"people became {quality.pids:,} pids; pairwise precision {quality.precision:.4f}, "

@@ -84,7 +84,7 @@ def _shown(cell: SummaryCell, k: int) -> str:
     return f"{cell.value:,}"
 
 
-def _progress_table(summary: Summary) -> Table:
+def progress_table(summary: Summary) -> Table:
     window = programme()
     table = Table(
         "KPI",
@@ -107,7 +107,7 @@ def _progress_table(summary: Summary) -> Table:
     return table
 
 
-def _kpi_tables(summary: Summary) -> list[Table]:
+def kpi_tables(summary: Summary) -> list[Table]:
     tables = []
     totals = {(c.period, c.kpi, c.area): c for c in summary.cells if c.dimension == TOTAL}
     for period in summary.periods:
@@ -122,7 +122,7 @@ def _kpi_tables(summary: Summary) -> list[Table]:
     return tables
 
 
-def _breakdown_tables(summary: Summary) -> list[Table]:
+def breakdown_tables(summary: Summary) -> list[Table]:
     area = summary.areas[0]
     found = {(c.period, c.kpi, c.dimension, c.category): c for c in summary.cells if c.area == area}
     tables = []
@@ -186,9 +186,9 @@ def summaries_command(
     if output == "csv":
         typer.echo(to_csv(summary), nl=False)
         return
-    for table in [*_kpi_tables(summary), *_breakdown_tables(summary)]:
+    for table in [*kpi_tables(summary), *breakdown_tables(summary)]:
         console.print(table)
-    console.print(_progress_table(summary))
+    console.print(progress_table(summary))
     withheld = summary.suppressed_primary + summary.suppressed_secondary
     console.print(
         f"[dim]<{summary.k}: fewer than {summary.k} people (withheld); x: withheld so that no "
