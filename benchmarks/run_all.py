@@ -55,9 +55,17 @@ def run(script: Path, extra: list[str]) -> tuple[list[dict[str, Any]], str | Non
         line = line.strip()
         if line.startswith("{"):
             try:
-                figures.append(json.loads(line))
+                figure = json.loads(line)
             except json.JSONDecodeError:
                 continue
+            if "name" in figure:
+                figures.append(figure)
+            else:  # a script reporting one object of named numbers
+                figures += [
+                    {"name": key, "value": value, "unit": "", "limit": None, "ratio": None}
+                    for key, value in figure.items()
+                    if isinstance(value, int | float) and not isinstance(value, bool)
+                ]
     error = None
     if completed.returncode != 0:
         error = (completed.stderr.strip().splitlines() or [f"exit {completed.returncode}"])[-1]
