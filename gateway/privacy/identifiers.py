@@ -27,6 +27,7 @@ from datetime import date
 from enum import IntEnum, StrEnum
 from functools import cache
 
+from gateway.privacy.fiscal_parts import birth_of
 from gateway.schema.codelists import codelist
 from gateway.schema.intake import Identifiers
 
@@ -114,13 +115,16 @@ class FiscalCode:
 
 # --- codice fiscale ------------------------------------------------------------------------
 
+_FISCAL = Kind.FISCAL_CODE
 _OMOCODIA_LETTERS = "LMNPQRSTUV"
 _TO_DIGITS = str.maketrans(_OMOCODIA_LETTERS, "0123456789")
-_OMOCODIA_POSITIONS = (6, 7, 9, 10, 12, 13, 14)
-_MONTHS = "ABCDEHLMPRST"
 _CF_RE = re.compile(
     r"[A-Z]{6}[0-9LMNPQRSTUV]{2}[ABCDEHLMPRST][0-9LMNPQRSTUV]{2}[A-Z][0-9LMNPQRSTUV]{3}[A-Z]"
 )
+_cf_match = _CF_RE.fullmatch
+_digit_form_match = re.compile(
+    r"[A-Z]{6}[0-9]{2}[ABCDEHLMPRST][0-9]{2}[A-Z][0-9]{3}[A-Z]"
+).fullmatch
 # Check character: values of each character at odd (1st, 3rd, ...) and even positions.
 _ODD_VALUES = (
     "1 0 5 7 9 13 15 17 19 21"  # 0-9
@@ -128,17 +132,24 @@ _ODD_VALUES = (
 )
 _ODD = dict(zip("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ", map(int, _ODD_VALUES.split()), strict=True))
 _EVEN = {c: (int(c) if c.isdigit() else ord(c) - ord("A")) for c in _ODD}
+_odd_value, _even_value = _ODD.__getitem__, _EVEN.__getitem__
+# The same values indexed by byte, for codes the pattern has already checked.
+_ODD_BYTES = bytes(_ODD.get(chr(b), 0) for b in range(256))
+_EVEN_BYTES = bytes(_EVEN.get(chr(b), 0) for b in range(256))
+_CHECK_LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 _SEPARATORS = re.compile(r"[\s.\-_/]+")
 
 
 def _compact(value: str) -> str:
+    if value.isascii() and value.isalnum():  # nothing to remove: the common case
+        return value.upper()
     return _SEPARATORS.sub("", value).upper()
 
 
 def fiscal_code_check_character(first15: str) -> str:
     """The 16th character of a codice fiscale, from its first 15 (uppercase)."""
-    total = sum(_ODD[c] if i % 2 == 0 else _EVEN[c] for i, c in enumerate(first15))
-    return chr(ord("A") + total % 26)
+    total = sum(map(_odd_value, first15[0::2])) + sum(map(_even_value, first15[1::2]))
+    return _CHECK_LETTERS[total % 26]
 
 
 @cache
@@ -157,54 +168,56 @@ def _places() -> dict[str, str | None]:
     return places
 
 
+def _decode(code: str, today: date | None) -> tuple[str, bool, date, str, str, str | None]:
+    """Digit form, omocodic, birth date, sex, place and country of a compacted code, or raise."""
+    if len(code) != 16:
+        raise InvalidIdentifierError(_FISCAL, "must be 16 characters")
+    # Most codes are in digit form: one match tells that and checks the pattern.
+    omocodic = _digit_form_match(code) is None
+    if omocodic and _cf_match(code) is None:
+        raise InvalidIdentifierError(_FISCAL, "not the codice fiscale pattern")
+    raw = code.encode()  # ASCII: the pattern admits nothing else
+    total = sum(raw[0:15:2].translate(_ODD_BYTES)) + sum(raw[1:15:2].translate(_EVEN_BYTES))
+    if _CHECK_LETTERS[total % 26] != code[15]:
+        raise InvalidIdentifierError(_FISCAL, "wrong check character")
+    if omocodic:  # digits replaced by letters at positions 7-8, 10-11 and 13-15
+        base = (
+            code[:6]
+            + code[6:8].translate(_TO_DIGITS)
+            + code[8]
+            + code[9:11].translate(_TO_DIGITS)
+            + code[11]
+            + code[12:15].translate(_TO_DIGITS)
+        )
+        base += fiscal_code_check_character(base)
+    else:
+        base = code
+    born = birth_of(base[6:11], today or date.today())
+    if born is None:
+        raise InvalidIdentifierError(_FISCAL, "day of birth out of range")
+    place = base[11:15]
+    places = _places()
+    if place not in places:
+        raise InvalidIdentifierError(_FISCAL, "unknown Belfiore place code")
+    return base, omocodic, born[0], born[1], place, places[place]
+
+
 def decode_fiscal_code(value: str, *, today: date | None = None) -> FiscalCode:
     """Validate a codice fiscale and decode it; raise :class:`InvalidIdentifierError`.
 
     Spaces, dots and dashes are ignored and case is folded. Two-digit years are put in the
     latest century that does not place the birth after ``today``.
     """
-    kind = Kind.FISCAL_CODE
-    code = _compact(value)
-    if len(code) != 16:
-        raise InvalidIdentifierError(kind, "must be 16 characters")
-    if not _CF_RE.fullmatch(code):
-        raise InvalidIdentifierError(kind, "not the codice fiscale pattern")
-    if fiscal_code_check_character(code[:15]) != code[15]:
-        raise InvalidIdentifierError(kind, "wrong check character")
-    chars = list(code)
-    for i in _OMOCODIA_POSITIONS:
-        chars[i] = chars[i].translate(_TO_DIGITS)
-    base = "".join(chars[:15])
-    omocodic = base != code[:15]
-    if omocodic:
-        base += fiscal_code_check_character(base)
-    else:
-        base = code
-
-    day = int(base[9:11])
-    sex = "M"
-    if day > 40:
-        day, sex = day - 40, "F"
-    month = _MONTHS.index(base[8]) + 1
-    reference = today or date.today()
-    year = reference.year // 100 * 100 + int(base[6:8])
-    if (year, month, day) > (reference.year, reference.month, reference.day):
-        year -= 100
-    if not 1 <= day <= calendar.monthrange(year, month)[1]:
-        raise InvalidIdentifierError(kind, "day of birth out of range")
-    place = base[11:15]
-    places = _places()
-    if place not in places:
-        raise InvalidIdentifierError(kind, "unknown Belfiore place code")
+    base, omocodic, birth, sex, place, country = _decode(_compact(value), today)
     return FiscalCode(
         code=base,
         omocodic=omocodic,
         surname_letters=base[0:3],
         given_name_letters=base[3:6],
-        birth_date=date(year, month, day),
+        birth_date=birth,
         sex=sex,
         place_code=place,
-        country=places[place],
+        country=country,
     )
 
 
@@ -304,6 +317,15 @@ def local_identifier(local_id: str, *, city: str, source: str) -> str:
 # --- all identifiers of a subject ----------------------------------------------------------
 
 
+_PROVISIONAL = Kind.PROVISIONAL_FISCAL_CODE
+_FISCAL_FIELDS = ("fiscal_code", "provisional_fiscal_code")
+_STP_ENI_FIELDS = (("stp_code", Kind.STP), ("eni_code", Kind.ENI))
+
+
+def _strongest_first(item: NormalisedIdentifier) -> int:
+    return -item.strength
+
+
 def check_identifiers(
     identifiers: Identifiers, *, city: str, source: str, seen_on: date | None = None
 ) -> tuple[list[NormalisedIdentifier], list[RejectedIdentifier]]:
@@ -316,42 +338,48 @@ def check_identifiers(
     found: list[NormalisedIdentifier] = []
     rejected: list[RejectedIdentifier] = []
 
-    def add(kind: Kind, value: str, valid_until: date | None = None) -> None:
-        found.append(NormalisedIdentifier(kind, value, STRENGTH[kind], valid_until))
-
-    for name in ("fiscal_code", "provisional_fiscal_code"):
+    for name in _FISCAL_FIELDS:
         raw = getattr(identifiers, name)
         if raw is None:
             continue
         compact = _compact(raw)
         try:
             if len(compact) == 11 and compact.isdigit():
-                add(Kind.PROVISIONAL_FISCAL_CODE, normalise_provisional_fiscal_code(compact))
+                value = normalise_provisional_fiscal_code(compact)
+                found.append(NormalisedIdentifier(_PROVISIONAL, value, Strength.PROVISIONAL))
             elif name == "provisional_fiscal_code" and len(compact) != 16:
-                raise InvalidIdentifierError(Kind.PROVISIONAL_FISCAL_CODE, "must be 11 digits")
+                raise InvalidIdentifierError(_PROVISIONAL, "must be 11 digits")
             else:
-                add(Kind.FISCAL_CODE, decode_fiscal_code(compact, today=seen_on).code)
+                value = _decode(compact, seen_on)[0]
+                found.append(NormalisedIdentifier(_FISCAL, value, Strength.STRONG))
         except InvalidIdentifierError as exc:
             rejected.append(RejectedIdentifier(name, exc.kind, exc.reason))
-    for name, kind in (("stp_code", Kind.STP), ("eni_code", Kind.ENI)):
+    for name, kind in _STP_ENI_FIELDS:
         raw = getattr(identifiers, name)
         if raw is None:
             continue
         try:
             actual, code = normalise_stp_eni(raw)
-            add(actual, code, stp_eni_valid_until(seen_on))
         except InvalidIdentifierError as exc:
             rejected.append(RejectedIdentifier(name, kind, exc.reason))
+        else:
+            found.append(
+                NormalisedIdentifier(actual, code, STRENGTH[actual], stp_eni_valid_until(seen_on))
+            )
     if identifiers.local_id is not None:
         try:
-            add(Kind.LOCAL, local_identifier(identifiers.local_id, city=city, source=source))
+            value = local_identifier(identifiers.local_id, city=city, source=source)
         except InvalidIdentifierError as exc:
             rejected.append(RejectedIdentifier("local_id", Kind.LOCAL, exc.reason))
+        else:
+            found.append(NormalisedIdentifier(Kind.LOCAL, value, Strength.LOCAL))
 
+    if len(found) < 2:  # nothing to order or drop
+        return found, rejected
     unique: dict[tuple[Kind, str], NormalisedIdentifier] = {}
     for item in found:
         unique.setdefault((item.kind, item.value), item)
-    ordered = sorted(unique.values(), key=lambda item: -item.strength)
+    ordered = sorted(unique.values(), key=_strongest_first)
     return ordered, rejected
 
 

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import logging
 import random
+import re
+from collections.abc import Collection
 from datetime import date
 
 import pytest
 from codicefiscale import codicefiscale
+from codicefiscale.data import get_indexed_data
 
 from gateway.privacy.identifiers import (
     FiscalCode,
@@ -283,3 +286,144 @@ def test_invalid_identifiers_are_reported_without_value_and_skipped(caplog) -> N
     text = " ".join(r.getMessage() + repr(r.__dict__) for r in caplog.records)
     for value in (subject.fiscal_code, "12345678901", "STP9992010001234"):
         assert value is not None and value not in text
+
+
+# --- the table-driven checks against a plain reference ------------------------------------
+
+
+def reference_decode(
+    value: str, today: date, places: Collection[str]
+) -> tuple[str, date, str, str] | str:
+    """A straightforward decoder (python-codicefiscale's tables): digit form, birth date, sex
+    and place of a code, or the rule it fails."""
+    import calendar
+    import re
+
+    code = re.sub(r"[\s.\-_/]+", "", value).upper()
+    if len(code) != 16:
+        return "must be 16 characters"
+    digit = "[0-9LMNPQRSTUV]"
+    if not re.fullmatch(
+        f"[A-Z]{{6}}{digit}{{2}}[ABCDEHLMPRST]{digit}{{2}}[A-Z]{digit}{{3}}[A-Z]", code
+    ):
+        return "not the codice fiscale pattern"
+    if codicefiscale.encode_cin(code[:15]) != code[15]:
+        return "wrong check character"
+    chars = list(code[:15])
+    for i in (6, 7, 9, 10, 12, 13, 14):
+        if chars[i] in "LMNPQRSTUV":
+            chars[i] = str("LMNPQRSTUV".index(chars[i]))
+    base = "".join(chars)
+    base += codicefiscale.encode_cin(base)
+    day = int(base[9:11])
+    sex = "F" if day > 40 else "M"
+    day -= 40 if day > 40 else 0
+    month = "ABCDEHLMPRST".index(base[8]) + 1
+    year = today.year // 100 * 100 + int(base[6:8])
+    if (year, month, day) > (today.year, today.month, today.day):
+        year -= 100
+    if not 1 <= day <= calendar.monthrange(year, month)[1]:
+        return "day of birth out of range"
+    if base[11:15] not in places:
+        return "unknown Belfiore place code"
+    return base, date(year, month, day), sex, base[11:15]
+
+
+def random_code(rng: random.Random) -> str:
+    """Mostly valid codes, many omocodic, some mutated, cut or spaced."""
+    letters, digits = "ABCDEFGHIJKLMNOPQRSTUVWXYZ", "0123456789"
+    place = rng.choice(["H501", "A794", "Z330", "Z343", "Z999", "F205", "A000"])
+    day = rng.choice([rng.randrange(1, 32), rng.randrange(41, 72), rng.randrange(100)])
+    first15 = "".join(rng.choice(letters) for _ in range(6))
+    first15 += f"{rng.randrange(100):02d}{rng.choice('ABCDEHLMPRST')}{day:02d}{place}"
+    if rng.random() < 0.5:
+        chars = list(first15)
+        for i in (6, 7, 9, 10, 12, 13, 14):
+            if rng.random() < 0.3:
+                chars[i] = "LMNPQRSTUV"[int(chars[i])]
+        first15 = "".join(chars)
+    code = first15 + codicefiscale.encode_cin(first15)
+    r = rng.random()
+    if r < 0.2:
+        i = rng.randrange(16)
+        code = code[:i] + rng.choice(letters + digits + " -é") + code[i + 1 :]
+    elif r < 0.25:
+        code = code[: rng.randrange(16)]
+    elif r < 0.35:
+        code = f" {code[:6].lower()}.{code[6:11]}-{code[11:]} "
+    return code
+
+
+def test_decoding_agrees_with_a_plain_reference_on_random_and_omocodic_codes() -> None:
+    rng = random.Random(11)
+    places = frozenset(get_indexed_data()["codes"])
+    outcomes = set()
+    for n in range(4000):
+        code = random_code(rng)
+        today = date(rng.randrange(1990, 2040), rng.randrange(1, 13), rng.randrange(1, 29))
+        expected = reference_decode(code, today, places)
+        try:
+            decoded = decode_fiscal_code(code, today=today)
+        except InvalidIdentifierError as exc:
+            assert exc.reason == expected, n
+            outcomes.add(exc.reason)
+            continue
+        assert isinstance(expected, tuple), n
+        base, birth, sex, place = expected
+        assert (decoded.code, decoded.birth_date, decoded.sex, decoded.place_code) == (
+            base,
+            birth,
+            sex,
+            place,
+        ), n
+        assert decoded.omocodic == (base != re.sub(r"[\s.\-_/]+", "", code).upper())
+        found, rejected = check_identifiers(
+            Identifiers(fiscal_code=code), city="roma", source="w", seen_on=today
+        )
+        assert [i.value for i in found] == [base] and not rejected
+        outcomes.add("valid, omocodic" if decoded.omocodic else "valid")
+    assert len(outcomes) == 7  # every rule, and both forms of a valid code, were exercised
+
+
+def test_check_character_agrees_with_python_codicefiscale() -> None:
+    from gateway.privacy.identifiers import fiscal_code_check_character
+
+    rng = random.Random(13)
+    alphabet = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+    for _ in range(2000):
+        first15 = "".join(rng.choice(alphabet) for _ in range(15))
+        assert fiscal_code_check_character(first15) == codicefiscale.encode_cin(first15)
+
+
+def test_code_letters_of_folded_names_agree_with_python_codicefiscale() -> None:
+    from gateway.privacy import fiscal_parts
+
+    rng = random.Random(17)
+    names = ["", " ", "O", "AI", "BCD", "MARIA", "EL AMRANI", "DE LA CRUZ", "KOVALENKO OLENA"]
+    names += ["".join(rng.choice("ABCDEFGHIJKLMNOPQRSTUVWXYZ   ") for _ in range(rng.randrange(12)))
+              for _ in range(1000)]  # fmt: skip
+    names += ["Maria", "d'Angelo", "Nguyễn", "O-Brien", "3RD"]  # not folded: the encoders' way
+    for name in names:
+        surname = fiscal_parts.surname_letters.__wrapped__(name)
+        given = fiscal_parts.given_letters.__wrapped__(name)
+        assert surname == codicefiscale.encode_lastname(name), name
+        assert given == codicefiscale.encode_firstname(name), name
+
+
+def test_decode_root_reads_valid_codes_and_refuses_the_rest() -> None:
+    from gateway.privacy import fiscal_parts
+
+    today = date(2026, 1, 1)
+    for person in PEOPLE:
+        code = encode(person)
+        decoded = decode_fiscal_code(code, today=today)
+        assert fiscal_parts.decode_root(code, today) == (
+            decoded.birth_date,
+            decoded.sex,
+            decoded.country,
+        )
+        birth = decoded.birth_date
+        assert fiscal_parts.date_code(birth, decoded.sex) == code[6:11]
+    assert fiscal_parts.decode_root(_with_check_character("RSSMRA80B30H501"), today) is None
+    assert fiscal_parts.decode_root("RSSMRA8", today) is None
+    assert fiscal_parts.decode_root("RSSMRAXXC15H501M", today) is None
