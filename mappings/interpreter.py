@@ -236,7 +236,9 @@ def diagnose(
     try:
         Run(plan).record(data, record_id, updated_at, deleted)
     except RecordError as error:
-        return error
+        # Without its traceback: the frames it holds hold the error (a reference cycle), and
+        # the caller's frames with it — a whole batch of records left to the garbage collector.
+        return error.with_traceback(None)
     return RecordError(
         field="(record)",
         rule="internal",

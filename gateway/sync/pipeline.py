@@ -119,10 +119,10 @@ def ingest(
     iterator: Iterator[RawRecord | Mapping[str, Any]] = iter(records)
     index = 0
     while True:
-        chunk = list(islice(iterator, batch_size))
-        if not chunk:
-            break
-        with gc_paused():
+        with gc_paused():  # reading the batch too: its rows would be traversed as they come
+            chunk = list(islice(iterator, batch_size))
+            if not chunk:
+                break
             batch = Batch(city=city, source=source, system=system, mapper=mapper, keys=keys)
             for offset, item in enumerate(chunk):
                 batch.add(index + offset, item)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import pickle
 import random
 from pathlib import Path
@@ -212,6 +213,21 @@ def test_record_error_names_field_rule_and_source_never_the_value(
     # picklable, for process pools
     again = pickle.loads(pickle.dumps(error))
     assert (again.field, again.rule, str(again)) == (error.field, error.rule, str(error))
+
+
+def test_a_failing_record_leaves_no_reference_cycle(definition: Any) -> None:
+    """An error whose traceback frames hold it is a cycle: the pipeline's whole batch (in the
+    caller's frames) would wait for the garbage collector, which it pauses per batch."""
+    mapper = compile(definition)
+    gc.collect()
+    gc.disable()
+    try:
+        for _ in range(3):
+            with pytest.raises(RecordError):
+                mapper({**GOOD, "NATO": "not a date"})
+        assert gc.collect() == 0
+    finally:
+        gc.enable()
 
 
 def test_record_id_and_tombstone_from_the_adapter(tmp_path: Path) -> None:
