@@ -10,8 +10,7 @@ field path, rule and reason, and the raw payload to quarantine.
 from __future__ import annotations
 
 import hashlib
-import hmac
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -22,7 +21,7 @@ from pydantic import ValidationError
 
 from adapters.base import RawRecord
 from gateway.privacy.features import FeatureEncoder
-from gateway.privacy.pseudonyms import Pseudonymiser
+from gateway.privacy.pseudonyms import HmacSha256, Pseudonymiser
 from gateway.schema.intake import IntakeRecord
 from gateway.settings import Settings
 from gateway.sync.cases import contribution_of
@@ -32,7 +31,8 @@ from gateway.sync.upserts import DELETED_HASH, Valid
 from mappings.compiler import Mapper
 from mappings.errors import RecordError
 
-_validate = IntakeRecord.model_validate
+# IntakeRecord.model_validate without its Python wrapper (same validator, same errors).
+_validate: Callable[[object], IntakeRecord] = IntakeRecord.__pydantic_validator__.validate_python
 _dumps = orjson.dumps
 _SORT = orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS
 
@@ -45,6 +45,7 @@ class Keys:
     cipher: QuarantineCipher
     content_key: bytes
     encoder: FeatureEncoder
+    content_hash: HmacSha256  # HMAC-SHA256 under ``content_key``, the key set up once
 
 
 _KEYS: dict[tuple[str, str, float, str], Keys] = {}
@@ -65,11 +66,13 @@ def keys_of(settings: Settings) -> Keys:
     if found is None:
         pseudonymiser = Pseudonymiser.from_settings(settings)
         record_key = pseudonymiser.keyring.record_key()
+        content_key = hashlib.sha256(b"lgnet-content\x1f" + record_key).digest()
         found = Keys(
             pseudonymiser=pseudonymiser,
             cipher=QuarantineCipher.from_settings(settings),
-            content_key=hashlib.sha256(b"lgnet-content\x1f" + record_key).digest(),
+            content_key=content_key,
             encoder=FeatureEncoder(pseudonymiser),
+            content_hash=HmacSha256(content_key),
         )
         if len(_KEYS) >= 8:
             _KEYS.clear()
@@ -157,31 +160,32 @@ class Batch:
             self._reject(index, "validation", where, error["type"], error["msg"], payload)
             return
         ref = record.source
-        if ref.city != self.city:
+        city = self.city
+        if ref.city != city:
             payload = Payload(self._kind, data, record_id, position, deleted)
             reason = "the record belongs to another city than the one it was sent to"
             self._reject(index, "validation", "source.city", "city", reason, payload)
             return
         keys = self.keys
-        record_key = keys.pseudonymiser.record_key(self.city, ref.source, ref.record_id)
+        source = ref.source
+        record_key = keys.pseudonymiser.record_key(city, source, ref.record_id)
         if record.deleted:
-            self.valid.append(
-                Valid(index, ref.source, record_key, DELETED_HASH, True, ref.updated_at)
-            )
+            self.valid.append(Valid(index, source, record_key, DELETED_HASH, True, ref.updated_at))
             return
-        content = hmac.digest(keys.content_key, _dumps(mapped, default=str, option=_SORT), "sha256")
+        services = record.services
+        referrals = record.referrals
         self.valid.append(
             Valid(
                 index,
-                ref.source,
+                source,
                 record_key,
-                content.hex(),
+                keys.content_hash(_dumps(mapped, default=str, option=_SORT)).hex(),
                 False,
                 ref.updated_at,
-                subject_of(keys.encoder, record, city=self.city, source=ref.source),
+                subject_of(keys.encoder, record, city=city, source=source),
                 contribution_of(record, self.received),
-                [(s.type, s.start, s.end, s.status) for s in record.services],
-                [(r.target, r.date, r.outcome) for r in record.referrals],
+                [(s.type, s.start, s.end, s.status) for s in services] if services else [],
+                [(r.target, r.date, r.outcome) for r in referrals] if referrals else [],
             )
         )
 
