@@ -148,7 +148,7 @@ def _survivors(conn: Connection) -> dict[int, int]:
 
 def refresh(conn: Connection, linker: Linker, *, after_id: int = 0) -> int:
     """Add to ``linker`` the stored features with ``id > after_id``; return the last id."""
-    survivors = _survivors(conn)
+    survivors: dict[int, int] | None = None  # read once there is something to add
     last = after_id
     while True:
         page = conn.execute(
@@ -163,14 +163,18 @@ def refresh(conn: Connection, linker: Linker, *, after_id: int = 0) -> int:
             .order_by(features_table.c.id)
             .limit(_PAGE)
         ).all()
+        if not page:
+            return last
+        if survivors is None:
+            survivors = _survivors(conn)
         for row in page:
             features = LinkageFeatures.from_bytes(
                 bytes(row.features), city=row.city, source=row.source
             )
             linker.add(survivors.get(row.person_id, row.person_id), features)
+        last = int(page[-1].id)
         if len(page) < _PAGE:
-            return page[-1].id if page else last
-        last = page[-1].id
+            return last
 
 
 def load_linker(conn: Connection, **options: Any) -> tuple[Linker, int]:

@@ -204,7 +204,20 @@ def person_tokens(conn: Connection, person_ids: Sequence[int]) -> dict[int, byte
 def pseudonyms_of(conn: Connection, person_ids: Sequence[int], domain: str) -> dict[int, str]:
     """Stored pseudonyms of persons in ``domain`` (persons without one are absent)."""
     found: dict[int, str] = {}
-    for chunk in _chunks(list(dict.fromkeys(person_ids))):
+    unique = list(dict.fromkeys(person_ids))
+    if conn.dialect.name == "postgresql" and unique:
+        # One statement, an index probe per person: an IN list is planned from statistics,
+        # and before the table's first ANALYZE the planner scans every pseudonym of the
+        # domain against the list (a cost that grows with the table).
+        probe = text(
+            "SELECT p.person_id, p.value FROM unnest(CAST(:ids AS BIGINT[])) AS k(id) "
+            "CROSS JOIN LATERAL (SELECT person_id, value FROM pseudonyms AS r "
+            "WHERE r.person_id = k.id AND r.domain = :domain LIMIT 1) AS p"
+        )
+        rows = conn.execute(probe, {"ids": unique, "domain": domain})
+        found.update((person_id, value) for person_id, value in rows)
+        return found
+    for chunk in _chunks(unique):
         query = select(pseudonyms.c.person_id, pseudonyms.c.value).where(
             pseudonyms.c.domain == domain, pseudonyms.c.person_id.in_(chunk)
         )

@@ -16,10 +16,18 @@ def allocate_ids(conn: Connection, table: Table, count: int) -> list[int]:
         return []
     name = table.name
     if conn.dialect.name == "postgresql":
+        # The sequence is named once per connection: looked up in every row, it costs more
+        # than nextval itself. One array comes back rather than a row per id.
+        sequences: dict[str, str] = conn.info.setdefault("lgnet_sequences", {})
+        sequence = sequences.get(name)
+        if sequence is None:
+            query = text("SELECT pg_get_serial_sequence(:table, 'id')")
+            sequence = sequences[name] = conn.execute(query, {"table": name}).scalar_one()
         query = text(
-            "SELECT nextval(pg_get_serial_sequence(:table, 'id')) FROM generate_series(1, :n)"
+            "SELECT array_agg(nextval(CAST(:sequence AS regclass))) FROM generate_series(1, :n)"
         )
-        return [int(v) for v in conn.execute(query, {"table": name, "n": count}).scalars()]
+        ids = conn.execute(query, {"sequence": sequence, "n": count}).scalar_one()
+        return sorted(int(v) for v in ids)
     # S608: the table name is one of ours, never input.
     top = conn.execute(text(f"SELECT coalesce(max(id), 0) FROM {name}")).scalar_one()  # noqa: S608
     return list(range(int(top) + 1, int(top) + 1 + count))

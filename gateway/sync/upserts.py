@@ -33,7 +33,7 @@ from gateway.privacy.pseudonyms import Pseudonymiser
 from gateway.storage.tables import CaseReferralRow, CaseRow, CaseServiceRow, SourceRecordRow
 from gateway.sync import cases as assembly
 from gateway.sync import identity
-from gateway.sync.bulk import insert_rows, values_for
+from gateway.sync.bulk import insert_rows, rows_by_key, values_for
 from gateway.sync.ids import allocate_ids
 
 cases = cast(Table, CaseRow.__table__)
@@ -100,17 +100,18 @@ def lock_batch(conn: Connection, pseudonymiser: Pseudonymiser) -> int:
 def _stored(
     conn: Connection, city: str, keys: dict[str, list[str]]
 ) -> dict[tuple[str, str], _Stored]:
-    sr = source_records.c
     found: dict[tuple[str, str], _Stored] = {}
     for source, record_keys in keys.items():
-        for chunk in _chunks(record_keys):
-            query = select(sr.id, sr.record_key, sr.content_hash, sr.case_pk, sr.deleted).where(
-                sr.city == city, sr.source == source, sr.record_key.in_(chunk)
-            )
-            for row in conn.execute(query):
-                found[(source, row.record_key)] = _Stored(
-                    row.id, row.content_hash, row.case_pk, bool(row.deleted)
-                )
+        rows = rows_by_key(
+            conn,
+            source_records,
+            ("id", "record_key", "content_hash", "case_pk", "deleted"),
+            fixed={"city": city, "source": source},
+            key="record_key",
+            values=record_keys,
+        )
+        for pk, record_key, content_hash, case_pk, deleted in rows:
+            found[(source, record_key)] = _Stored(pk, content_hash, case_pk, bool(deleted))
     return found
 
 
@@ -165,12 +166,10 @@ def apply(
     # merges folded together.
     new_persons = resolution.new_persons
     known = sorted({p for p in resolution.person_ids if p not in new_persons})
-    by_person: dict[int, int] = {}
-    for chunk in _chunks(known):
-        query = select(cases.c.person_id, cases.c.id).where(
-            cases.c.city == city, cases.c.person_id.in_(chunk)
-        )
-        by_person.update((row.person_id, row.id) for row in conn.execute(query))
+    found = rows_by_key(
+        conn, cases, ("person_id", "id"), fixed={"city": city}, key="person_id", values=known
+    )
+    by_person: dict[int, int] = {person: pk for person, pk in found}
     touched: set[int] = set(by_person.values())
     touched.update(op.previous.case_pk for op in ops if op.previous and op.previous.case_pk)
     survivors = [merge.survivor for merge in resolution.merges]
@@ -250,11 +249,10 @@ def new_case_ids(pks: list[int]) -> list[str]:
     into the unique index at its end instead of scattering them.
     """
     pool = os.urandom(14 * len(pks))
-    encode = base64.b32encode
-    return [
-        "k_" + encode(pk.to_bytes(6, "big") + pool[14 * i : 14 * i + 14]).decode().lower()
-        for i, pk in enumerate(pks)
-    ]
+    # 20 bytes are 32 base32 digits, no padding: one encoding of all ids, cut in 32s.
+    raw = b"".join(pk.to_bytes(6, "big") + pool[14 * i : 14 * i + 14] for i, pk in enumerate(pks))
+    digits = base64.b32encode(raw).decode().lower()
+    return ["k_" + digits[32 * i : 32 * i + 32] for i in range(len(pks))]
 
 
 CASE_COLUMNS = (
