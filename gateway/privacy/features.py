@@ -31,7 +31,7 @@ import datetime as dt
 import hmac
 import struct
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
@@ -213,10 +213,12 @@ class FeatureEncoder:
     """Turns intake subjects into :class:`LinkageFeatures` under one keyring.
 
     Keyed outputs are cached in memory by their input (names and dates repeat a lot), so the
-    cost per record is a few HMACs; the caches hold nothing that is not in the intake anyway.
+    cost per record is a few HMACs; the caches hold nothing that is not in the intake anyway,
+    and each is bounded (emptied when full), so memory stays flat over a long sync.
     """
 
-    _CACHE_LIMIT = 500_000
+    _CACHE_LIMIT = 200_000  # names, tokens, dates: values shared by many people
+    _PAIRS_LIMIT = 5_000  # name pairs: about one a person, kept while its records come in
 
     def __init__(self, pseudonymiser: Pseudonymiser) -> None:
         self._pseudonymiser = pseudonymiser
@@ -226,6 +228,7 @@ class FeatureEncoder:
         self._names: dict[tuple[str, bool], tuple[NameForms, NameFeature] | None] = {}
         self._demos: dict[tuple[dt.date | None, str | None, str | None], _Demo] = {}
         self._skeleton_blocks: dict[tuple[tuple[str, ...], int | None], frozenset[bytes]] = {}
+        self._pairs: dict[tuple[str | None, str | None], _Names] = {}
 
     def __repr__(self) -> str:
         return "FeatureEncoder(<keyed>)"
@@ -328,6 +331,49 @@ class FeatureEncoder:
             self._skeleton_blocks[cache_key] = found
         return found
 
+    def _pair(self, family_name: str | None, given_names: str | None) -> _Names:
+        """What a subject's two names give, whatever its dates and codes (cached: a person's
+        records repeat their names)."""
+        cache_key = (family_name, given_names)
+        found = self._pairs.get(cache_key)
+        if found is not None:
+            return found
+        token = self.token
+        family = self.name(family_name, family=True)
+        given = self.name(given_names, family=False)
+        surname = cf.surname_letters(family[0].folded) if family else None
+        name = cf.given_letters(given[0].folded) if given else None
+        prefixes: tuple[str, str] | None = None
+        pair_block: frozenset[bytes] = frozenset()
+        if family is not None and given is not None:
+            crossed = cf.surname_letters(given[0].folded) + cf.given_letters(family[0].folded)
+            prefixes = (f"{surname}{name}", crossed)
+            pair = sorted(("".join(family[0].skeletons), "".join(given[0].skeletons)))
+            pair_block = frozenset((self._keyed("b:nn", "|".join(pair)),))  # one per person
+        found = _Names(
+            family=family[1] if family else None,
+            given=given[1] if given else None,
+            family_letters=token("sl", surname) if surname is not None else None,
+            given_letters=token("gl", name) if name is not None else None,
+            skeletons=tuple(forms.skeletons for forms, _ in filter(None, (family, given))),
+            prefixes=prefixes,
+            pair_block=pair_block,
+        )
+        if len(self._pairs) > self._PAIRS_LIMIT:
+            self._pairs.clear()
+        self._pairs[cache_key] = found
+        return found
+
+    def _name_blocks_in(self, names: _Names, year: int | None) -> frozenset[bytes]:
+        """The name blocking keys of ``names`` with birth ``year``: skeleton + year, pair."""
+        found = names.blocks.get(year)
+        if found is None:
+            found = names.pair_block.union(
+                *(self._name_blocks(skeletons, year) for skeletons in names.skeletons)
+            )
+            names.blocks[year] = found
+        return found
+
     def encode(
         self,
         subject: Subject,
@@ -345,54 +391,51 @@ class FeatureEncoder:
         inner = self._pseudonymiser.inner_tokens(identifiers)
         strong = tuple((item.kind, token) for item, token in zip(identifiers, inner, strict=True))
         token = self.token
-        family = self.name(subject.family_name, family=True)
-        given = self.name(subject.given_names, family=False)
+        names = self._pair(subject.family_name, subject.given_names)
         birth, sex, country = subject.birth_date, subject.sex, subject.country_of_birth
-        demos = [self._demographics(birth, sex, country)]
+        first = self._demographics(birth, sex, country)
+        demos = [first]
         family_letters: set[bytes] = set()
         given_letters: set[bytes] = set()
-        roots: set[bytes] = set()
+        root_texts: set[str] = set()  # the same root often comes from the code and the names
         years: set[int | None] = {birth.year} if birth else set()
         for item in identifiers:
             if item.kind is Kind.FISCAL_CODE:
                 # What the code itself says: letters, birth date, sex, country.
-                roots.add(self._keyed("root", item.value[:15]))
-                family_letters.add(token("sl", item.value[0:3]))
-                given_letters.add(token("gl", item.value[3:6]))
-                decoded = cf.decode_root(item.value, seen_on or dt.date.today())
+                code = item.value
+                root_texts.add(code[:15])
+                family_letters.add(token("sl", code[0:3]))
+                given_letters.add(token("gl", code[3:6]))
+                decoded = cf.decode_root(code, seen_on or dt.date.today())
                 if decoded is not None:
                     demo = self._demographics(*decoded)
-                    if demo is not demos[0]:
+                    if demo is not first:
                         demos.append(demo)
                         years.add(decoded[0].year)
-        if family is not None:
-            family_letters.add(token("sl", cf.surname_letters(family[0].folded)))
-        if given is not None:
-            given_letters.add(token("gl", cf.given_letters(given[0].folded)))
-        place = cf.belfiore_of_country().get(country or "")
-        if family is not None and given is not None and birth and sex in ("M", "F") and place:
-            # The codes these demographics would give, also with day and month or the names
-            # swapped: a record without a code meets a record with one on these.
-            surname, name = cf.surname_letters(family[0].folded), cf.given_letters(given[0].folded)
-            crossed = cf.surname_letters(given[0].folded) + cf.given_letters(family[0].folded)
-            for day in filter(None, (birth, cf.swapped_date(birth))):
-                code = cf.date_code(day, sex) + place
-                roots.add(self._keyed("root", surname + name + code))
-                roots.add(self._keyed("root", crossed + code))
+        if names.family_letters is not None:
+            family_letters.add(names.family_letters)
+        if names.given_letters is not None:
+            given_letters.add(names.given_letters)
+        prefixes = names.prefixes
+        if prefixes is not None and birth and sex in ("M", "F"):
+            place = cf.belfiore_of_country().get(country or "")
+            if place:
+                # The codes these demographics would give, also with day and month or the
+                # names swapped: a record without a code meets a record with one on these.
+                for day in filter(None, (birth, cf.swapped_date(birth))):
+                    code = cf.date_code(day, sex) + place
+                    root_texts.add(prefixes[0] + code)
+                    root_texts.add(prefixes[1] + code)
+        keyed = self._keyed
+        roots = frozenset([keyed("root", text) for text in root_texts])
         blocks: set[bytes] = set(roots)
         for demo in demos:
             blocks |= demo.blocks
-        names = [n for n in (family, given) if n is not None]
         for year in years or {None}:  # no birth date: the skeletons alone
-            for forms, _ in names:
-                blocks |= self._name_blocks(forms.skeletons, year)
-        if family is not None and given is not None:
-            pair = sorted(("".join(family[0].skeletons), "".join(given[0].skeletons)))
-            blocks.add(token("b:nn", "|".join(pair)))
+            blocks |= self._name_blocks_in(names, year)
         if len(demos) == 1:
-            only = demos[0]
-            births, swapped, years_keyed = only.births, only.swapped, only.years
-            sexes, countries = only.sexes, only.countries
+            births, swapped, years_keyed = first.births, first.swapped, first.years
+            sexes, countries = first.sexes, first.countries
         else:
             births = frozenset().union(*(d.births for d in demos))
             swapped = frozenset().union(*(d.swapped for d in demos))
@@ -403,8 +446,8 @@ class FeatureEncoder:
             city=city,
             source=source,
             strong=strong,
-            family=family[1] if family else None,
-            given=given[1] if given else None,
+            family=names.family,
+            given=names.given,
             family_letters=frozenset(family_letters),
             given_letters=frozenset(given_letters),
             births=births,
@@ -412,9 +455,23 @@ class FeatureEncoder:
             years=years_keyed,
             sexes=sexes,
             countries=countries,
-            roots=frozenset(roots),
+            roots=roots,
             blocks=tuple(sorted(blocks)),
         )
+
+
+@dataclass(slots=True)
+class _Names:
+    """The keyed features of a subject's two names, and what codes and blocks need of them."""
+
+    family: NameFeature | None
+    given: NameFeature | None
+    family_letters: bytes | None  # keyed fiscal-code letters the names give
+    given_letters: bytes | None
+    skeletons: tuple[tuple[str, ...], ...]  # phonetic skeletons of each name present
+    prefixes: tuple[str, str] | None  # the code's six letters, straight and names crossed
+    pair_block: frozenset[bytes]
+    blocks: dict[int | None, frozenset[bytes]] = field(default_factory=dict)  # by birth year
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,8 +12,9 @@ Records arrive in batches from the sync pipeline as :class:`LinkageFeatures`; fo
    a renewal is a new code, found again by the probabilistic step.
 2. **Probabilistic** — when no identifier is known, or the record brings a new one, candidate
    persons are found through blocking keys (dictionary lookups; oversized blocks are dropped
-   as uninformative) and scored Fellegi–Sunter style: the sum over fields of
-   ``log2(m / u)`` for the agreement level observed (see :mod:`.weights`), with
+   as uninformative; a record holding a fiscal code looks only among persons without one,
+   since a person with another code cannot be it) and scored Fellegi–Sunter style: the sum
+   over fields of ``log2(m / u)`` for the agreement level observed (see :mod:`.weights`), with
    term-frequency adjusted ``u`` for exact agreement on names and birth date.
    Given and family names are also compared crosswise (swapped), birth dates also with day
    and month swapped. Two bands: at or above ``match`` the record joins the person (and a
@@ -44,7 +45,7 @@ from gateway.privacy.identifiers import Kind
 from gateway.privacy.profile import Profile
 from gateway.privacy.weights import WEIGHTS, Weights
 
-__all__ = ["Band", "Decision", "Linker", "Merge", "Review", "Thresholds"]
+__all__ = ["Band", "Decision", "Frequencies", "Linker", "Merge", "Review", "Thresholds"]
 
 MAX_BLOCK = 150  # a blocking key shared by more persons than this says too little to use
 MAX_CANDIDATES = 25  # persons scored per record, most shared blocking keys first
@@ -104,6 +105,30 @@ class Decision:
     review: Review | None = None
 
 
+@dataclass(slots=True)
+class Frequencies:
+    """How often each keyed name and birth date was seen, over every record linked: the term
+    frequencies that weigh an exact agreement (a shared rare name says more than a common one).
+
+    A linker keeps its own; linkers built for one batch at a time share the process's
+    (:mod:`gateway.sync.identity`), since a batch's few candidates are not the population.
+    """
+
+    counts: Counter[bytes] = field(default_factory=Counter)
+    names: int = 0
+    records: int = 0
+
+    def count(self, f: LinkageFeatures) -> None:
+        counts = self.counts
+        for name in (f.family, f.given):
+            if name is not None:
+                counts[name.key] += 1
+                self.names += 1
+        for token in f.births:
+            counts[token] += 1
+        self.records += 1
+
+
 class Linker:
     """The in-memory linkage index and the decisions it makes. Not thread-safe."""
 
@@ -113,6 +138,7 @@ class Linker:
         thresholds: Thresholds | None = None,
         weights: Weights = WEIGHTS,
         next_person_id: Callable[[], int] | None = None,
+        frequencies: Frequencies | None = None,
     ) -> None:
         self.thresholds = thresholds or Thresholds()
         self.weights = weights
@@ -122,8 +148,11 @@ class Linker:
         # A block's members: one id (most keys, e.g. fiscal-code roots, are one person's),
         # then a list; None once the block is too common to be worth looking at.
         self._blocks: dict[bytes, int | list[int] | None] = {}
-        self._freq: Counter[bytes] = Counter()
-        self._names_seen = 0
+        # The same for persons without a fiscal code: the only candidates a record holding a
+        # code can match probabilistically (a person with another code scores -inf). Persons
+        # who gain a code later are skipped when read (:meth:`_best`), not removed.
+        self._uncoded: dict[bytes, int | list[int] | None] = {}
+        self._tf = frequencies if frequencies is not None else Frequencies()
         self._records = 0
         self._max_id = 0
         self._next_person_id = next_person_id
@@ -155,12 +184,23 @@ class Linker:
 
     # --- building the index ----------------------------------------------------------------
 
-    def add(self, person_id: int, features: LinkageFeatures) -> None:
-        """Index a record already known to belong to ``person_id`` (rebuild from storage)."""
+    def add(self, person_id: int, features: LinkageFeatures, *, count: bool = True) -> None:
+        """Index a record already known to belong to ``person_id`` (rebuild from storage).
+
+        ``count=False``: the record is already in the shared :class:`Frequencies`.
+        """
         if person_id not in self._persons and person_id not in self._parent:
             self._persons[person_id] = Profile()
             self._max_id = max(self._max_id, person_id)
-        self._attach(self.find(person_id), features)
+        self._attach(self.find(person_id), features, count=count)
+
+    def coded(self, person_id: int) -> bool:
+        """Whether the person (as it goes now) holds a fiscal code."""
+        return bool(self._persons[self.find(person_id)].cfs)
+
+    def knows(self, person_id: int) -> bool:
+        """Whether records of ``person_id`` (or of the person it was merged into) are indexed."""
+        return person_id in self._persons or person_id in self._parent
 
     def _new_person(self) -> int:
         allocate = self._next_person_id
@@ -175,7 +215,7 @@ class Linker:
             return None
         return self._name_objects.setdefault(name.key, name)
 
-    def _attach(self, person_id: int, f: LinkageFeatures) -> None:
+    def _attach(self, person_id: int, f: LinkageFeatures, *, count: bool = True) -> None:
         person = self._persons[person_id]
         family, given = self._intern(f.family), self._intern(f.given)
         if family is not f.family or given is not f.given:
@@ -183,28 +223,11 @@ class Linker:
         person.absorb(f)
         for _, token in f.strong:
             self._strong.setdefault(token, person_id)
-        blocks = self._blocks
-        for key in f.blocks:
-            members = blocks.get(key, 0)
-            if members is None or members == person_id:
-                continue
-            if members == 0:
-                blocks[key] = person_id
-            elif isinstance(members, int):
-                blocks[key] = [members, person_id]
-            elif person_id in members:
-                continue
-            elif len(members) >= MAX_BLOCK:
-                blocks[key] = None
-            else:
-                members.append(person_id)
-        freq = self._freq
-        for name in (f.family, f.given):
-            if name is not None:
-                freq[name.key] += 1
-                self._names_seen += 1
-        for token in f.births:
-            freq[token] += 1
+        _index(self._blocks, f.blocks, person_id)
+        if not person.cfs:
+            _index(self._uncoded, f.blocks, person_id)
+        if count:
+            self._tf.count(f)
         self._records += 1
 
     def _merge(self, ids: Iterable[int]) -> tuple[int, tuple[Merge, ...]]:
@@ -288,7 +311,8 @@ class Linker:
 
     def _best(self, f: LinkageFeatures, exclude: int | None) -> tuple[int | None, float, Band]:
         counts: Counter[int] = Counter()
-        blocks = self._blocks
+        coded = any(kind is Kind.FISCAL_CODE for kind, _ in f.strong)
+        blocks = self._uncoded if coded else self._blocks
         for key in f.blocks:
             members = blocks.get(key)
             if isinstance(members, int):
@@ -302,8 +326,11 @@ class Linker:
         for person_id, n in counts.items():
             resolved[find(person_id)] += n
         resolved.pop(exclude, None)  # type: ignore[arg-type]
-        best_id, best = None, -math.inf
         persons = self._persons
+        if coded:  # persons who have gained a code since they were indexed
+            for person_id in [p for p in resolved if persons[p].cfs]:
+                del resolved[person_id]
+        best_id, best = None, -math.inf
         sure = self.thresholds.match + SURE
         for person_id, _ in resolved.most_common(MAX_CANDIDATES):
             score, _ = self._score(f, persons[person_id])
@@ -342,7 +369,8 @@ class Linker:
         if f.births and p.births:
             common = f.births & p.births
             if common:
-                freq = max(self._freq[b] for b in common) / max(self._records, TF_MIN_POPULATION)
+                tf = self._tf
+                freq = max(tf.counts[b] for b in common) / max(tf.records, TF_MIN_POPULATION)
                 score += math.log2(w.birth_exact_m / max(freq, w.birth_u_floor))
                 levels["birth"] = 3
             elif (f.births_swapped & p.births) or (f.births & p.swapped):
@@ -405,7 +433,7 @@ class Linker:
             return -1, 0.0
         w = self.weights
         if a.key == b.key:
-            freq = self._freq[a.key] / max(self._names_seen, TF_MIN_POPULATION)
+            freq = self._tf.counts[a.key] / max(self._tf.names, TF_MIN_POPULATION)
             return 4, math.log2(w.name_exact_m / max(freq, w.name_u_floor))
         pair = (a.key, b.key)
         level = self._levels.get(pair)
@@ -431,6 +459,26 @@ class Linker:
         ):
             return 2
         return 1 if dice >= w.dice_low else 0
+
+
+def _index(
+    blocks: dict[bytes, int | list[int] | None], keys: Iterable[bytes], person_id: int
+) -> None:
+    """Add ``person_id`` to the blocks of ``keys``; a block past :data:`MAX_BLOCK` is dropped."""
+    for key in keys:
+        members = blocks.get(key, 0)
+        if members is None or members == person_id:
+            continue
+        if members == 0:
+            blocks[key] = person_id
+        elif isinstance(members, int):
+            blocks[key] = [members, person_id]
+        elif person_id in members:
+            continue
+        elif len(members) >= MAX_BLOCK:
+            blocks[key] = None
+        else:
+            members.append(person_id)
 
 
 _RANK = {Kind.FISCAL_CODE: 5, Kind.PROVISIONAL_FISCAL_CODE: 4, Kind.STP: 3, Kind.ENI: 3,

@@ -11,6 +11,8 @@ from datetime import datetime
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
+    Boolean,
     DateTime,
     Float,
     ForeignKey,
@@ -23,6 +25,27 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from gateway.storage.base import Base, BigId
+
+
+class LinkageBlockRow(Base):
+    """One blocking key of a person: how the sync engine finds a record's candidates.
+
+    ``block`` is one of the keyed 8-byte blocking keys (as a signed integer) of
+    :class:`~gateway.privacy.features.LinkageFeatures` (phonetic name + birth year, birth date
+    + sex, fiscal-code roots...) and ``coded`` whether the person holds a fiscal code (a record
+    holding one is only compared with persons without one). A person's rows are the union of
+    its records' keys; merges re-point them. Candidates are read per batch by key, so the
+    linker's memory does not grow with the number of persons (issue 7). No foreign key: the
+    rows are written with every record, and ``linkage_features`` is their source of truth.
+    """
+
+    __tablename__ = "linkage_blocks"
+
+    block: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    person_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    coded: Mapped[bool] = mapped_column(Boolean)
+
+    __table_args__ = ({"sqlite_with_rowid": False},)
 
 
 class LinkageFeaturesRow(Base):

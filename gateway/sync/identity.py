@@ -5,16 +5,21 @@ The thin layer between the sync engine and :mod:`gateway.privacy`:
 1. outside the batch's transaction, each record's subject becomes keyed linkage features
    (:class:`~gateway.privacy.features.FeatureEncoder`: inner tokens of its identifiers, keyed
    name and date features) — identifiers and names go no further;
-2. inside it, the process's in-memory :class:`~gateway.privacy.linkage.Linker` — loaded from
-   the stored features on first use, then brought up to date with what other processes stored
-   (:func:`~gateway.privacy.linkage_store.refresh`) — decides each record's person
-   (deterministic on identifiers, probabilistic otherwise, possible matches to review);
+2. inside it, a :class:`~gateway.privacy.linkage.Linker` built for the batch and filled with
+   its neighbourhood — the stored records of every person holding one of its identifiers or
+   sharing one of its blocking keys (:func:`~gateway.privacy.linkage_blocks.neighbourhood`) —
+   decides each record's person (deterministic on identifiers, probabilistic otherwise,
+   possible matches to review). Memory thus stays flat however many persons are stored, and
+   what other processes wrote is read with the batch;
 3. new persons, their tokens and national pseudonyms, merges of persons the batch proved to be
-   one, the records' features and the review list are written in the batch's transaction.
+   one, the records' features and blocking keys and the review list are written in the batch's
+   transaction.
 
-The linker is shared by the threads of one process (the scheduler's workers, the API's pushes);
-the batch's database lock already lets one batch at a time through. If a batch's transaction
-rolls back, the linker — which has seen its records — is dropped and reloaded for the next one.
+What persists in the process is only the term frequencies of names and birth dates over all
+stored records (:class:`~gateway.privacy.linkage.Frequencies`), counted once from the stored
+features and then kept up to date with each batch and with what other processes stored. The
+batch's database lock lets one batch at a time through; if a batch's transaction rolls back,
+the frequencies — which have counted its records — are dropped and counted again.
 """
 
 from __future__ import annotations
@@ -22,17 +27,17 @@ from __future__ import annotations
 import os
 import threading
 import weakref
-from collections.abc import Sequence
+from collections.abc import Container, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from sqlalchemy import Connection, Engine, event, func, select
 
-from gateway.privacy import linkage_store, store
+from gateway.privacy import linkage_blocks, linkage_store, store
 from gateway.privacy.features import FEATURES_VERSION, FeatureEncoder, LinkageFeatures
 from gateway.privacy.identifiers import identifiers_of
 from gateway.privacy.keys import NATIONAL
-from gateway.privacy.linkage import Linker
+from gateway.privacy.linkage import Frequencies, Linker
 from gateway.privacy.pseudonyms import PERSON_TOKEN_BYTES, Pseudonymiser
 from gateway.schema.intake import IntakeRecord
 from gateway.sync.bulk import insert_rows, values_for
@@ -82,27 +87,27 @@ def subject_of(
 
 
 class _LinkerState:
-    """The process's linker for one database, and how far it has read the stored features."""
+    """The process's term frequencies for one database, and how far it has counted the stored
+    features."""
 
     def __init__(self) -> None:
-        self.linker: Linker | None = None
+        self.frequencies: Frequencies | None = None
         self.last_id = 0
         self.lock = threading.Lock()
-        self.next_id: _IdPool | None = None
-
-    def allocate(self) -> int:
-        """The linker's ``next_person_id``: an id from the running batch's pool."""
-        if self.next_id is None:
-            raise RuntimeError("the linker created a person outside a batch")
-        return self.next_id()
 
 
 class _IdPool:
-    """Person ids for the linker's new persons within one batch."""
+    """Person ids for the linker's new persons within one batch.
+
+    On PostgreSQL ids come from the sequence in blocks that double (256, 512, ... 4096), so
+    a batch of mostly new persons takes a few round trips and one of known persons wastes
+    few ids.
+    """
 
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
         self.pool: list[int] = []
+        self.block = 256
         self.sqlite_next: int | None = None
 
     def __call__(self) -> int:
@@ -113,7 +118,8 @@ class _IdPool:
             self.sqlite_next += 1
             return self.sqlite_next - 1
         if not self.pool:
-            self.pool = allocate_ids(self.conn, store.persons, 256)[::-1]
+            self.pool = allocate_ids(self.conn, store.persons, self.block)[::-1]
+            self.block = min(2 * self.block, 4096)
         return self.pool.pop()
 
 
@@ -141,7 +147,7 @@ def _state_of(engine: Engine) -> _LinkerState:
 def _on_rollback(conn: Connection) -> None:
     state = conn.info.pop("lgnet_linked", None)
     if isinstance(state, _LinkerState):
-        state.linker = None
+        state.frequencies = None
 
 
 def _on_commit(conn: Connection) -> None:
@@ -149,10 +155,10 @@ def _on_commit(conn: Connection) -> None:
 
 
 def forget_linkers() -> None:
-    """Drop every cached linker (tests; after restoring a database)."""
+    """Drop every process's term frequencies (tests; after restoring a database)."""
     with _STATES_LOCK:
         for state in _STATES.values():
-            state.linker = None
+            state.frequencies = None
 
 
 def resolve(
@@ -172,17 +178,19 @@ def resolve(
     """
     state = _state_of(conn.engine)
     with state.lock:
-        pool = _IdPool(conn)
-        state.next_id = pool
         conn.info["lgnet_linked"] = state
-        if state.linker is None:
-            state.linker, state.last_id = linkage_store.load_linker(
-                conn, next_person_id=state.allocate
-            )
-        else:
-            state.last_id = linkage_store.refresh(conn, state.linker, after_id=state.last_id)
-        linker = state.linker
+        if state.frequencies is None:
+            state.frequencies, state.last_id = Frequencies(), 0
+        state.last_id = linkage_blocks.count_frequencies(
+            conn, state.frequencies, after_id=state.last_id
+        )
+        linker = Linker(next_person_id=_IdPool(conn), frequencies=state.frequencies)
         features = [subject.features for subject in subjects]
+        neighbours = linkage_blocks.neighbourhood(conn, features)
+        for person_id, stored in neighbours.items():
+            for known in stored:
+                linker.add(person_id, known, count=False)
+        uncoded = {p for p in neighbours if not linker.coded(p)}
         decisions = linker.link(features)
         created = {d.person_id for d in decisions if d.created}
         final = [linker.find(d.person_id) for d in decisions]
@@ -197,6 +205,15 @@ def resolve(
         linkage_store.apply_merges(conn, merges)
         _attach_tokens(conn, subjects, final, now)
         _save_features(conn, records, final, subjects, now)
+        linkage_blocks.settle(
+            conn,
+            linker,
+            neighbours=neighbours,
+            uncoded=uncoded,
+            batch=features,
+            persons=final,
+            merges=merges,
+        )
         if reviews:
             find = linker.find
             linkage_store.save_reviews(
@@ -207,10 +224,9 @@ def resolve(
                 ],
                 now=now,
             )
-        # Every stored row up to here is in the linker: ours, and others' read by refresh.
+        # Every stored row up to here is counted: ours, and others' read before linking.
         top = conn.execute(select(func.max(linkage_store.features_table.c.id))).scalar()
         state.last_id = int(top or 0)
-        state.next_id = None
     earlier = [p for p in dict.fromkeys(final) if p not in pids]
     if earlier:
         pids.update(store.pseudonyms_of(conn, earlier, NATIONAL))
@@ -276,7 +292,10 @@ def _attach_tokens(
     all_tokens = [token for s in subjects for _, token in s.features.strong]
     if not all_tokens:
         return
-    known = store.find_persons(conn, all_tokens)
+    # SQLite skips stored tokens in the insert itself (the unique index is probed anyway);
+    # COPY cannot skip rows, so on PostgreSQL they are read first.
+    sqlite = conn.dialect.name == "sqlite"
+    known: Container[bytes] = () if sqlite else store.find_persons(conn, all_tokens)
     fresh: dict[bytes, tuple[bytes, str, int]] = {}
     limited: dict[bytes, store.TokenLink] = {}
     for subject, person in zip(subjects, persons, strict=True):
@@ -286,5 +305,11 @@ def _attach_tokens(
                 limited[token] = store.TokenLink(token, kind.value, person, valid_until)
             elif token not in known:
                 fresh[token] = (token, kind.value, person)
-    insert_rows(conn, store.tokens_table, ("token", "kind", "person_id"), list(fresh.values()))
+    insert_rows(
+        conn,
+        store.tokens_table,
+        ("token", "kind", "person_id"),
+        list(fresh.values()),
+        skip_stored="token" if sqlite else None,
+    )
     store.attach_tokens(conn, limited.values())
