@@ -8,7 +8,8 @@ quarantine replay::
                     mapper=definition.mapper, settings=settings, track_cursor=True)
 
 Records are cut into batches. Each batch is mapped and validated in memory first (no lock is
-held meanwhile), then written in ONE transaction: source records, persons and pseudonyms,
+held meanwhile; the stored content hashes of its records are read, so that unchanged ones are
+not encoded for linkage), then written in ONE transaction: source records, persons and pseudonyms,
 cases with their change-feed positions, quarantined records, and — with ``track_cursor`` —
 the cursor of the batch's last record. A crash loses at most the batch in flight, which is
 read again from the stored cursor; upserts keyed on the record and its content hash make
@@ -30,7 +31,7 @@ from datetime import UTC, datetime
 from itertools import islice
 from typing import Any, Literal
 
-from sqlalchemy import Connection, Engine, insert
+from sqlalchemy import Connection, Engine, insert, select
 
 from adapters.base import RawRecord
 from gateway.settings import Settings
@@ -118,6 +119,7 @@ def ingest(
     report = IngestReport()
     iterator: Iterator[RawRecord | Mapping[str, Any]] = iter(records)
     index = 0
+    known_city = _holds_records(bind, city)  # else no record can be a duplicate of a stored one
     while True:
         with gc_paused():  # reading the batch too: its rows would be traversed as they come
             chunk = list(islice(iterator, batch_size))
@@ -127,6 +129,7 @@ def ingest(
             for offset, item in enumerate(chunk):
                 batch.add(index + offset, item)
             del chunk[:]  # the raw records are not needed any more
+            batch.encode(_stored_hashes(bind, batch) if known_city else {})
             part = _commit(bind, batch, keys, track_cursor, on_batch)
             part.read = len(batch.valid) + len(batch.rejected)
             del batch
@@ -137,6 +140,23 @@ def ingest(
         if progress is not None:
             progress(report)
     return report
+
+
+def _holds_records(bind: Engine | Connection, city: str) -> bool:
+    query = select(upserts.source_records.c.id).where(upserts.source_records.c.city == city)
+    if isinstance(bind, Engine):
+        with bind.connect() as connection:
+            return connection.execute(query.limit(1)).first() is not None
+    return bind.execute(query.limit(1)).first() is not None
+
+
+def _stored_hashes(bind: Engine | Connection, batch: Batch) -> dict[tuple[str, str], str]:
+    """Content hashes the gateway holds for the batch's records, read outside its transaction
+    (records that did not change are not encoded for linkage: see :meth:`Batch.encode`)."""
+    if isinstance(bind, Engine):
+        with bind.connect() as connection:
+            return upserts.stored_hashes(connection, batch.city, batch.valid)
+    return upserts.stored_hashes(bind, batch.city, batch.valid)
 
 
 _gc_lock = threading.Lock()
@@ -195,6 +215,8 @@ def _write(
     pseudonymiser = keys.pseudonymiser
     version = upserts.lock_batch(conn, pseudonymiser)
     outcomes, ops = upserts.classify(conn, batch.city, batch.valid)
+    for op in ops:
+        batch.finish(op.item)  # a record taken for a duplicate before the transaction, not one
     report = IngestReport(batches=1, cursor=batch.cursor)
     report.cases_changed = upserts.apply(
         conn, pseudonymiser, city=batch.city, ops=ops, now=now, version=version

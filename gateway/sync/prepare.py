@@ -1,10 +1,13 @@
 """The in-memory half of a batch: read problems, mapping, validation, keys and features.
 
-Nothing here touches the database, so it runs before the batch's transaction takes its locks.
-Each record ends up either *valid* — with its record key (a keyed hash of the source's record
-id), the keyed hash of its content, its subject's keyed linkage features, its generalised case
-contribution, services and referrals; never the record itself — or *rejected*, with the stage,
-field path, rule and reason, and the raw payload to quarantine.
+Nothing here writes to the database, so it runs before the batch's transaction takes its
+locks. Each record ends up either *valid* — with its record key (a keyed hash of the source's
+record id), the keyed hash of its content, its subject's keyed linkage features, its
+generalised case contribution, services and referrals — or *rejected*, with the stage, field
+path, rule and reason, and the raw payload to quarantine. Linkage features, the costliest part,
+are computed last (:meth:`Batch.encode`) and skipped for records the gateway already holds with
+the same content: a source exported in full every day is mostly duplicates. Until then the
+validated record is kept with the batch, in memory only.
 """
 
 from __future__ import annotations
@@ -100,6 +103,7 @@ class Batch:
         self.mapper = mapper
         self.keys = keys
         self.valid: list[Valid] = []
+        self._due: dict[int, IntakeRecord] = {}  # records whose features are not computed yet
         self.rejected: list[Rejected] = []
         self.cursor: str | None = None
         self.received = datetime.now(UTC)
@@ -174,6 +178,7 @@ class Batch:
             return
         services = record.services
         referrals = record.referrals
+        self._due[index] = record
         self.valid.append(
             Valid(
                 index,
@@ -182,12 +187,30 @@ class Batch:
                 keys.content_hash(_dumps(mapped, default=str, option=_SORT)).hex(),
                 False,
                 ref.updated_at,
-                subject_of(keys.encoder, record, city=city, source=source),
+                None,
                 contribution_of(record, self.received),
                 [(s.type, s.start, s.end, s.status) for s in services] if services else [],
                 [(r.target, r.date, r.outcome) for r in referrals] if referrals else [],
             )
         )
+
+    def encode(self, stored: Mapping[tuple[str, str], str]) -> None:
+        """Compute the linkage features of the batch's records, but for those the gateway
+        holds already with the same content (``stored``: content hash by source and record
+        key, read before the batch's transaction): most likely duplicates, which link to
+        nothing. The transaction decides; :meth:`finish` encodes any that were not."""
+        for item in self.valid:
+            if (
+                item.index in self._due
+                and stored.get((item.source, item.record_key)) != item.content_hash
+            ):
+                self.finish(item)
+
+    def finish(self, item: Valid) -> None:
+        """Compute the linkage features of ``item`` if not done yet."""
+        record = self._due.pop(item.index, None)
+        if record is not None:
+            item.subject = subject_of(self.keys.encoder, record, city=self.city, source=item.source)
 
     def _tombstone(self, index: int, record_id: str | None, payload: Payload) -> None:
         if not record_id:

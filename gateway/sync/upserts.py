@@ -115,6 +115,16 @@ def _stored(
     return found
 
 
+def stored_hashes(
+    conn: Connection, city: str, items: Sequence[Valid]
+) -> dict[tuple[str, str], str]:
+    """The stored content hash of each of ``items`` the gateway holds, by source and key."""
+    keys: dict[str, list[str]] = {}
+    for item in items:
+        keys.setdefault(item.source, []).append(item.record_key)
+    return {key: stored.content_hash for key, stored in _stored(conn, city, keys).items()}
+
+
 def classify(conn: Connection, city: str, items: Sequence[Valid]) -> tuple[list[str], list[_Op]]:
     """Each item's outcome, and the operations to apply (one per record, the last wins)."""
     keys: dict[str, list[str]] = {}

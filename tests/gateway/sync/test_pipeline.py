@@ -208,3 +208,42 @@ def test_no_identifier_or_name_reaches_the_database(engine, settings, tmp_path) 
                 dump.append(repr(tuple(row)))
     blob = "\n".join(dump)
     assert not [s for s in secrets_ if s in blob]
+
+
+def test_records_held_unchanged_are_not_encoded_for_linkage(engine, settings, monkeypatch) -> None:
+    from gateway.privacy.features import FeatureEncoder
+
+    encoded = []
+    original = FeatureEncoder.encode
+
+    def counting(self, subject, **kwargs):
+        encoded.append(1)
+        return original(self, subject, **kwargs)
+
+    monkeypatch.setattr(FeatureEncoder, "encode", counting)
+    push(engine, settings, [intake(n) for n in range(6)])
+    assert len(encoded) == 6
+    again = push(engine, settings, [intake(n) for n in range(6)] + [intake(9)])
+    assert (again.accepted, again.duplicate) == (1, 6)
+    assert len(encoded) == 7  # only the new record
+
+
+def test_a_record_taken_for_a_duplicate_before_its_transaction_is_still_linked(
+    engine, settings, monkeypatch
+) -> None:
+    from gateway.sync import pipeline
+
+    push(engine, settings, [intake(1)])
+    # As if the pre-read had seen the record unchanged, and another writer changed it before
+    # the batch's transaction: the transaction sees a new content and must link it.
+    lying = {}
+
+    def stale(bind, batch):
+        lying.update({(item.source, item.record_key): item.content_hash for item in batch.valid})
+        return dict(lying)
+
+    monkeypatch.setattr(pipeline, "_stored_hashes", stale)
+    report = push(engine, settings, [intake(1, subject__sex="F"), intake(2)])
+    assert (report.accepted, report.duplicate) == (2, 0)
+    assert len({c.person_id for c in cases(engine)}) == 2
+    assert count(engine, CaseRow) == 2
