@@ -157,13 +157,24 @@ def settle(
     who gained a code are marked, so that records holding one find them no more.
     """
     find, coded = linker.find, linker.coded
+    held: dict[int, set[bytes]] = {}  # the keys each person has at rest, and the batch's added
+
+    def keys_of(person: int) -> set[bytes]:
+        found = held.get(person)
+        if found is None:
+            found = held[person] = {key for f in neighbours.get(person, ()) for key in f.blocks}
+        return found
+
     flags: dict[int, bool] = {}
     rows: list[tuple[int, int, bool]] = []
     for person, f in zip(persons, batch, strict=True):
         flag = flags.get(person)
         if flag is None:
             flag = flags[person] = coded(person)
-        rows += [(_int(key), person, flag) for key in f.blocks]
+        have = keys_of(person)
+        fresh = [key for key in f.blocks if key not in have]
+        have.update(fresh)
+        rows += [(_int(key), person, flag) for key in fresh]
     removed: list[tuple[int, int]] = []
     for merge in merges:
         into = find(merge.into)
@@ -178,7 +189,7 @@ def settle(
         for person in uncoded
         if person not in absorbed and coded(person)
         for key in {key for f in neighbours[person] for key in f.blocks}
-    ]
+    ]  # (the rows the batch added for them were written with the new flag)
     rows.sort()  # in B-tree order: measured a third cheaper to insert
     if conn.dialect.name == "postgresql":
         _settle_postgres(conn, rows, removed, recoded)
