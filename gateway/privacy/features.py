@@ -217,7 +217,8 @@ class FeatureEncoder:
     and each is bounded (emptied when full), so memory stays flat over a long sync.
     """
 
-    _CACHE_LIMIT = 200_000  # names, tokens, dates: values shared by many people
+    _CACHE_LIMIT = 30_000  # names, tokens, dates: values shared by many people (each a few
+    # hundred bytes to 1.5 KB: the caches stay under ~100 MB together, whatever the volume)
     _PAIRS_LIMIT = 5_000  # name pairs: about one a person, kept while its records come in
 
     def __init__(self, pseudonymiser: Pseudonymiser) -> None:

@@ -144,7 +144,7 @@ def _family_table() -> dict[str, str]:
 # --- folding -------------------------------------------------------------------------------
 
 
-@lru_cache(maxsize=200_000)
+@lru_cache(maxsize=50_000)
 def fold(text: str) -> str:
     """ASCII capitals and single spaces; apostrophes removed, other non-letters are spaces."""
     text = text.translate(_APOSTROPHES)
@@ -188,7 +188,7 @@ _RULES = (
 )
 
 
-@lru_cache(maxsize=200_000)
+@lru_cache(maxsize=50_000)
 def spelling_rules(token: str) -> str:
     """The generic transliteration rules applied to one folded token."""
     for pattern, replacement in _RULES:
@@ -205,7 +205,7 @@ FUZZY_MIN_LENGTH = 5  # shorter tokens are too easily close to another name (ALI
 FUZZY_SIMILARITY = 0.93  # Jaro-Winkler, and the phonetic skeleton must agree too
 
 
-@lru_cache(maxsize=200_000)
+@lru_cache(maxsize=50_000)
 def canonical_token(token: str) -> str:
     """The canonical spelling of one folded token.
 
@@ -231,7 +231,7 @@ def canonical_token(token: str) -> str:
 _SOUNDS = str.maketrans("BDGVZQCXW", "PTKFSKKKF")
 
 
-@lru_cache(maxsize=200_000)
+@lru_cache(maxsize=50_000)
 def skeleton(token: str) -> str:
     """A phonetic key of a canonical token: first sound, then consonant classes."""
     if not token:
@@ -264,7 +264,7 @@ _GLUED_PARTICLE = re.compile(r"^(?:EL|AL|BEN|BIN|ABU|ABOU|OULD|AIT|DELA)(?=[A-Z]
 _LONE_LETTER = re.compile(r"\b([A-Z]) (?=[A-Z]{2})")  # "N DIAYE" -> "NDIAYE"
 
 
-@lru_cache(maxsize=200_000)
+@lru_cache(maxsize=50_000)
 def name_forms(text: str, *, family: bool = False) -> NameForms | None:
     """The forms of a name, or None if nothing of it is left after folding.
 

@@ -109,3 +109,15 @@ def _fields(f: LinkageFeatures) -> dict:
 
 def _without_codes(f: LinkageFeatures) -> LinkageFeatures:
     return LinkageFeatures(**{**_fields(f), "strong": ()})
+
+
+def test_the_migration_derives_the_keys_of_a_database_linked_before_it(engine, settings) -> None:
+    from alembic import command
+
+    from gateway.storage.migrate import alembic_config, upgrade
+
+    push(engine, settings, [intake(n) for n in range(8)] + [uncoded(2), uncoded(5)])
+    written = blocks(engine)
+    command.downgrade(alembic_config(engine), "0006_summaries")
+    upgrade(engine)
+    assert blocks(engine) == written
