@@ -17,6 +17,7 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.console import Console
@@ -24,8 +25,6 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 from sqlalchemy import Engine, select
 
-from adapters.simulators.cities import systems
-from adapters.simulators.fleet import Fleet
 from gateway.cli.summaries import kpi_tables, progress_table
 from gateway.privacy.pseudonyms import Pseudonymiser
 from gateway.settings import Settings, load_settings
@@ -36,6 +35,9 @@ from gateway.summaries.report import SummaryRequest, summarise
 from gateway.sync import sources
 from gateway.sync.pipeline import IngestReport
 from gateway.sync.runner import RunResult, sync_all
+
+if TYPE_CHECKING:
+    from adapters.simulators.fleet import Fleet
 
 app = typer.Typer()
 
@@ -149,6 +151,8 @@ def _label(engine: Engine, settings: Settings, fleet: Fleet) -> list[tuple[str, 
                 )
             )
         }
+    from adapters.simulators.cities import systems
+
     labelled = []
     for spec, _person, truth in fleet.served():
         key = pseudonymiser.record_key(spec.city, spec.name, systems.record_id(spec, truth))
@@ -182,6 +186,9 @@ def demo_command(
     ),
 ) -> None:
     """All simulated cities end to end on the embedded database, then the KPI table."""
+    # Imported here: the simulated servers (zeep, lxml) cost other commands ~10 MB.
+    from adapters.simulators.fleet import Fleet
+
     started = time.perf_counter()
     console = Console()
     url, engine = _fresh_database(database)

@@ -6,8 +6,6 @@ from pathlib import Path
 
 import typer
 
-from gateway.api.openapi import export, is_fresh, openapi_path
-
 app = typer.Typer(help="The OpenAPI document of the HTTP API.", no_args_is_help=True)
 
 
@@ -17,6 +15,9 @@ def export_command(
     check: bool = typer.Option(False, "--check", help="Only check the file is up to date."),
 ) -> None:
     """Write specs/openapi.json (or check that it is current)."""
+    # Imported here: the API (FastAPI, FHIR models) costs every other command ~30 MB.
+    from gateway.api.openapi import export, is_fresh, openapi_path
+
     target = out or openapi_path()
     if check:
         if not is_fresh(target):

@@ -24,10 +24,6 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 
-from adapters.simulators.cities import catalogue
-from adapters.simulators.fleet import Fleet
-from adapters.simulators.population import Population
-
 app = typer.Typer()
 
 
@@ -89,6 +85,11 @@ def simulate_command(
     exit_after: float | None = typer.Option(None, "--exit-after", hidden=True),
 ) -> None:
     """Run the cities' simulated systems and print where they listen; Ctrl-C stops them."""
+    # Imported here: the simulated servers (zeep, lxml) cost other commands ~10 MB.
+    from adapters.simulators.cities import catalogue
+    from adapters.simulators.fleet import Fleet
+    from adapters.simulators.population import Population
+
     if city is not None and city not in catalogue.cities():
         raise _fail(f"unknown city {city!r}; known: {', '.join(catalogue.cities())}")
     err = Console(stderr=True)
