@@ -45,6 +45,9 @@ __all__ = ["BatchHook", "IngestReport", "Outcome", "RecordResult", "ingest", "ke
 
 Outcome = Literal["accepted", "duplicate", "rejected"]
 DEFAULT_BATCH = 2000
+# Below this many records a batch encodes them all: reading their stored content hashes first
+# (to skip the unchanged ones) costs a round trip more than it saves.
+PREREAD_MIN = 50
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,7 +132,8 @@ def ingest(
             for offset, item in enumerate(chunk):
                 batch.add(index + offset, item)
             del chunk[:]  # the raw records are not needed any more
-            batch.encode(_stored_hashes(bind, batch) if known_city else {})
+            worth_reading = known_city and len(batch.valid) >= PREREAD_MIN
+            batch.encode(_stored_hashes(bind, batch) if worth_reading else {})
             part = _commit(bind, batch, keys, track_cursor, on_batch)
             part.read = len(batch.valid) + len(batch.rejected)
             del batch
