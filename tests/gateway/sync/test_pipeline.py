@@ -220,12 +220,15 @@ def test_records_held_unchanged_are_not_encoded_for_linkage(engine, settings, mo
         encoded.append(1)
         return original(self, subject, **kwargs)
 
+    from gateway.sync.pipeline import PREREAD_MIN
+
     monkeypatch.setattr(FeatureEncoder, "encode", counting)
-    push(engine, settings, [intake(n) for n in range(6)])
-    assert len(encoded) == 6
-    again = push(engine, settings, [intake(n) for n in range(6)] + [intake(9)])
-    assert (again.accepted, again.duplicate) == (1, 6)
-    assert len(encoded) == 7  # only the new record
+    held = [intake(n) for n in range(PREREAD_MIN)]
+    push(engine, settings, held)
+    assert len(encoded) == PREREAD_MIN
+    again = push(engine, settings, [*held, intake(PREREAD_MIN)])
+    assert (again.accepted, again.duplicate) == (1, PREREAD_MIN)
+    assert len(encoded) == PREREAD_MIN + 1  # only the new record
 
 
 def test_a_record_taken_for_a_duplicate_before_its_transaction_is_still_linked(
@@ -233,17 +236,20 @@ def test_a_record_taken_for_a_duplicate_before_its_transaction_is_still_linked(
 ) -> None:
     from gateway.sync import pipeline
 
-    push(engine, settings, [intake(1)])
-    # As if the pre-read had seen the record unchanged, and another writer changed it before
-    # the batch's transaction: the transaction sees a new content and must link it.
-    lying = {}
+    held = [intake(n) for n in range(pipeline.PREREAD_MIN)]
+    push(engine, settings, held)
+    # As if the pre-read had seen every record unchanged, and another writer changed them
+    # before the batch's transaction: the transaction sees new contents and must link them.
+    lying: dict = {}
 
     def stale(bind, batch):
         lying.update({(item.source, item.record_key): item.content_hash for item in batch.valid})
         return dict(lying)
 
     monkeypatch.setattr(pipeline, "_stored_hashes", stale)
-    report = push(engine, settings, [intake(1, subject__sex="F"), intake(2)])
-    assert (report.accepted, report.duplicate) == (2, 0)
-    assert len({c.person_id for c in cases(engine)}) == 2
-    assert count(engine, CaseRow) == 2
+    changed = [*held[2:], intake(1, subject__sex="F"), intake(pipeline.PREREAD_MIN)]
+    report = push(engine, settings, changed)
+    assert lying  # the pre-read was asked
+    assert (report.accepted, report.duplicate) == (2, pipeline.PREREAD_MIN - 2)
+    assert count(engine, CaseRow) == pipeline.PREREAD_MIN + 1
+    assert len({c.person_id for c in cases(engine)}) == pipeline.PREREAD_MIN + 1
