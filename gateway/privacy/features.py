@@ -193,6 +193,32 @@ class LinkageFeatures:
         )
 
 
+def counted_parts(data: bytes) -> tuple[list[bytes], list[bytes]]:
+    """The keyed names and birth dates of stored features (what term frequencies count),
+    read without building :class:`LinkageFeatures`: a process counts every stored record
+    when it starts."""
+    view = memoryview(data)
+    if not view or view[0] != FEATURES_VERSION:
+        raise ValueError("unsupported linkage features version")
+    at = 2
+    for _ in range(view[1]):
+        at += 2 + view[at + 1]
+    names = []
+    for _ in range(2):
+        present = view[at]
+        at += 1
+        if present:
+            at += _BLOOM_BYTES
+            names.append(bytes(view[at : at + TOKEN_BYTES]))
+            at += TOKEN_BYTES
+            for _ in range(3):  # tokens, sounds, metaphones
+                at += 1 + view[at] * TOKEN_BYTES
+    for _ in range(2):  # family and given fiscal-code letters
+        at += 1 + view[at] * TOKEN_BYTES
+    births, _ = _get(view, at)
+    return names, births
+
+
 def _put(out: bytearray, tokens: frozenset[bytes] | tuple[bytes, ...]) -> None:
     out.append(len(tokens))
     for token in sorted(tokens) if isinstance(tokens, frozenset) else tokens:

@@ -119,12 +119,15 @@ class Frequencies:
     records: int = 0
 
     def count(self, f: LinkageFeatures) -> None:
+        self.count_keys([name.key for name in (f.family, f.given) if name is not None], f.births)
+
+    def count_keys(self, names: Iterable[bytes], births: Iterable[bytes]) -> None:
+        """Count one record by its keyed names and birth dates."""
         counts = self.counts
-        for name in (f.family, f.given):
-            if name is not None:
-                counts[name.key] += 1
-                self.names += 1
-        for token in f.births:
+        for key in names:
+            counts[key] += 1
+            self.names += 1
+        for token in births:
             counts[token] += 1
         self.records += 1
 

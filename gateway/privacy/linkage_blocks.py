@@ -26,7 +26,7 @@ from typing import Any, cast
 
 from sqlalchemy import Connection, Table, select, text
 
-from gateway.privacy.features import LinkageFeatures
+from gateway.privacy.features import LinkageFeatures, counted_parts
 from gateway.privacy.identifiers import Kind
 from gateway.privacy.linkage import MAX_BLOCK, Frequencies, Linker, Merge
 from gateway.storage.identity import IdentityTokenRow
@@ -243,24 +243,31 @@ def _settle_postgres(
             )
 
 
+_BIG_PAGE = 20_000
+_PAGE_OF_FEATURES = (
+    "SELECT id, features FROM linkage_features WHERE id > {mark} ORDER BY id LIMIT {mark}"
+)
+
+
 def count_frequencies(conn: Connection, frequencies: Frequencies, *, after_id: int = 0) -> int:
     """Count in ``frequencies`` the stored features with ``id > after_id``; return the last id."""
     last = after_id
-    columns = features_table.c
-    while True:
-        page = conn.execute(
-            select(columns.id, columns.city, columns.source, columns.features)
-            .where(columns.id > last)
-            .order_by(columns.id)
-            .limit(_PAGE)
-        ).all()
-        for row in page:
-            frequencies.count(
-                LinkageFeatures.from_bytes(bytes(row.features), city=row.city, source=row.source)
-            )
-        if len(page) < _PAGE:
-            return page[-1].id if page else last
-        last = page[-1].id
+    mark = "%s" if conn.dialect.name == "postgresql" else "?"
+    # The DBAPI cursor of the connection, in its transaction: a process counts every stored
+    # record when it starts, and SQLAlchemy's rows would cost as much as the counting.
+    cursor: Any = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    count = frequencies.count_keys
+    try:
+        while True:
+            cursor.execute(_PAGE_OF_FEATURES.format(mark=mark), (last, _BIG_PAGE))
+            page = cursor.fetchall()
+            for _, data in page:
+                count(*counted_parts(bytes(data)))
+            if len(page) < _BIG_PAGE:
+                return int(page[-1][0]) if page else last
+            last = int(page[-1][0])
+    finally:
+        cursor.close()
 
 
 def rebuild_blocks(conn: Connection) -> int:

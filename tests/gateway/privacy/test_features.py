@@ -9,7 +9,7 @@ import pytest
 from codicefiscale import codicefiscale  # type: ignore[import-untyped]
 
 from adapters.simulators.population import Population
-from gateway.privacy.features import FeatureEncoder, LinkageFeatures
+from gateway.privacy.features import FeatureEncoder, LinkageFeatures, counted_parts
 from gateway.privacy.names import fold
 from gateway.privacy.pseudonyms import Pseudonymiser
 from gateway.schema.intake import Subject
@@ -101,6 +101,25 @@ def test_round_trip_through_bytes(encoder: FeatureEncoder) -> None:
     assert again == features
     with pytest.raises(ValueError, match="version"):
         LinkageFeatures.from_bytes(b"\x09" + features.to_bytes()[1:], city="roma", source="x")
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"identifiers": {"fiscal_code": fiscal_code(), "local_id": "A-1"}},
+        {"identifiers": {"fiscal_code": fiscal_code(birth=dt.date(1994, 7, 3))}},
+        {"family_name": None, "birth_date": None},
+        {"given_names": None, "identifiers": {"local_id": "Z"}},
+        {"family_name": None, "given_names": None},
+    ],
+)
+def test_the_counted_parts_read_from_bytes_are_the_features_names_and_births(
+    encoder: FeatureEncoder, changes: dict[str, object]
+) -> None:
+    features = encode(encoder, subject(**changes))
+    names, births = counted_parts(features.to_bytes())
+    assert names == [n.key for n in (features.family, features.given) if n is not None]
+    assert sorted(births) == sorted(features.births)
 
 
 def test_features_are_keyed(pseudonymiser: Pseudonymiser) -> None:
