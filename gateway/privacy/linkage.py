@@ -201,10 +201,6 @@ class Linker:
         """Whether the person (as it goes now) holds a fiscal code."""
         return bool(self._persons[self.find(person_id)].cfs)
 
-    def knows(self, person_id: int) -> bool:
-        """Whether records of ``person_id`` (or of the person it was merged into) are indexed."""
-        return person_id in self._persons or person_id in self._parent
-
     def _new_person(self) -> int:
         allocate = self._next_person_id
         person_id = allocate() if allocate is not None else self._max_id + 1
