@@ -21,14 +21,16 @@ the keys of merged persons (:func:`settle`), all in its own transaction. Keys ar
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, cast
 
 from sqlalchemy import Connection, Table, select, text
 
+from gateway.privacy import linkage_store
 from gateway.privacy.features import LinkageFeatures, counted_parts
 from gateway.privacy.identifiers import Kind
 from gateway.privacy.linkage import MAX_BLOCK, Frequencies, Linker, Merge
+from gateway.privacy.store import _chunks
 from gateway.storage.identity import IdentityTokenRow
 from gateway.storage.linkage import LinkageBlockRow, LinkageFeaturesRow
 
@@ -37,13 +39,7 @@ __all__ = ["count_frequencies", "neighbourhood", "rebuild_blocks", "settle"]
 blocks_table = cast(Table, LinkageBlockRow.__table__)
 features_table = cast(Table, LinkageFeaturesRow.__table__)
 tokens_table = cast(Table, IdentityTokenRow.__table__)
-CHUNK = 2000  # keys or ids per IN list: well under SQLite's and PostgreSQL's limits
 _PAGE = 5000
-
-
-def _chunks(items: Sequence[Any], size: int = CHUNK) -> Iterator[Sequence[Any]]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
 
 
 def _int(key: bytes) -> int:
@@ -69,11 +65,11 @@ def neighbourhood(
     postgres = conn.dialect.name == "postgresql"
     tokens = list(dict.fromkeys(token for f in batch for _, token in f.strong))
     persons: set[int] = set()
-    for chunk in _chunks(tokens):
+    for token_chunk in _chunks(tokens):
         if postgres:
-            persons.update(conn.execute(_PG_TOKENS, {"keys": list(chunk)}).scalars())
+            persons.update(conn.execute(_PG_TOKENS, {"keys": list(token_chunk)}).scalars())
         else:
-            query = select(tokens_table.c.person_id).where(tokens_table.c.token.in_(chunk))
+            query = select(tokens_table.c.person_id).where(tokens_table.c.token.in_(token_chunk))
             persons.update(conn.execute(query).scalars())
     every: set[bytes] = set()  # keys of records without a code: all persons
     uncoded: set[bytes] = set()  # keys of records with one: persons without a code
@@ -274,20 +270,7 @@ def rebuild_blocks(conn: Connection) -> int:
     """Derive ``linkage_blocks`` from the stored features (the 0007 migration); return the
     number of rows written."""
     conn.execute(blocks_table.delete())
-    survivors = {
-        row.id: row.merged_into
-        for row in conn.execute(
-            text("SELECT id, merged_into FROM persons WHERE merged_into IS NOT NULL")
-        )
-    }
-
-    def survivor(person_id: int) -> int:
-        seen = {person_id}
-        while person_id in survivors and survivors[person_id] not in seen:
-            person_id = survivors[person_id]
-            seen.add(person_id)
-        return person_id
-
+    survivors = linkage_store.survivors_of(conn)
     keys: defaultdict[int, set[bytes]] = defaultdict(set)
     coded: set[int] = set()
     last = 0
@@ -301,7 +284,7 @@ def rebuild_blocks(conn: Connection) -> int:
         ).all()
         for row in page:
             f = LinkageFeatures.from_bytes(bytes(row.features), city=row.city, source=row.source)
-            person = survivor(row.person_id)
+            person = survivors.get(row.person_id, row.person_id)
             keys[person].update(f.blocks)
             if is_coded(f):
                 coded.add(person)

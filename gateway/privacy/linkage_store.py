@@ -36,6 +36,7 @@ __all__ = [
     "resolve_review",
     "save_features",
     "save_reviews",
+    "survivors_of",
 ]
 
 features_table = cast(Table, LinkageFeaturesRow.__table__)
@@ -130,7 +131,8 @@ def apply_merges(conn: Connection, merges: Iterable[Merge]) -> None:
         )
 
 
-def _survivors(conn: Connection) -> dict[int, int]:
+def survivors_of(conn: Connection) -> dict[int, int]:
+    """Each merged person's survivor, following chains of merges."""
     query = select(persons_table.c.id, persons_table.c.merged_into).where(
         persons_table.c.merged_into.is_not(None)
     )
@@ -166,7 +168,7 @@ def refresh(conn: Connection, linker: Linker, *, after_id: int = 0) -> int:
         if not page:
             return last
         if survivors is None:
-            survivors = _survivors(conn)
+            survivors = survivors_of(conn)
         for row in page:
             features = LinkageFeatures.from_bytes(
                 bytes(row.features), city=row.city, source=row.source
